@@ -1,0 +1,71 @@
+"""Browser tests: the real app on a real port, driven by Debian's headless Chromium.
+
+The app reaches the provider stub over HTTP through TRACORE_<ID>_BASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import require_or_skip
+from tests.stub_provider import Served, serve_stub
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    require_or_skip(
+        os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (apt-get install chromium)"
+    )
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def stub():
+    stub, served = serve_stub()
+    yield stub
+    served.stop()
+
+
+@pytest.fixture
+def live_app(make_app, stub):
+    return make_app(**stub.config())
+
+
+@pytest.fixture
+def live_url(live_app):
+    served = Served(live_app)
+    yield served.url
+    served.stop()
+
+
+@pytest.fixture
+def page(page):
+    page.set_default_timeout(10_000)
+    return page
+
+
+def register(page, live_url, email="ada@example.com", password="correct horse battery"):
+    page.goto(f"{live_url}/register")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{live_url}/profile")

@@ -1,0 +1,1 @@
+"""Tracore provider keys: the domain. Nothing in this package knows about Flask requests."""
