@@ -66,7 +66,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         RATELIMIT_STORAGE_URI=config["TRACORE_RATELIMIT_STORAGE_URI"],
-        RATELIMIT_KEY_PREFIX=config["TRACORE_RATELIMIT_KEY_PREFIX"],
         TESTING=bool((test_config or {}).get("TESTING")),
     )
     app.extensions["tracore"] = Settings.from_config(config)

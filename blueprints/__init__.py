@@ -22,10 +22,15 @@ def signed_in_user():
     return g.get("api_user") or current_user._get_current_object()
 
 
+def rate_key(name: str) -> str:
+    """A rate-limit bucket name under this deployment's key prefix (shared stores)."""
+    return f"{current_app.config['TRACORE_RATELIMIT_KEY_PREFIX']}:{name}"
+
+
 def user_rate_key() -> str:
     """Rate-limit bucket per user, shared by the UI and the API."""
     user = signed_in_user()
-    return f"user:{user.id}" if user and user.is_authenticated else "anonymous"
+    return rate_key(f"user:{user.id}" if user and user.is_authenticated else "anonymous")
 
 
 def retry_after_seconds() -> int:

@@ -11,7 +11,7 @@ from extensions import limiter
 from tracore import accounts
 from tracore.errors import ValidationError
 
-from . import retry_after_seconds
+from . import rate_key, retry_after_seconds
 
 bp = Blueprint("auth", __name__)
 
@@ -23,7 +23,7 @@ def _login_limit() -> str:
 
 
 def _email_key() -> str:
-    return "login-email:" + accounts.normalise_email(request.form.get("email", ""))
+    return rate_key("login-email:" + accounts.normalise_email(request.form.get("email", "")))
 
 
 def _safe_next(target: str | None) -> str:

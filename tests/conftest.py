@@ -17,7 +17,6 @@ import pytest
 import responses
 
 from app import create_app
-from extensions import limiter
 from tracore.models import db, drop_schema, migrate
 
 IN_CI = bool(os.environ.get("CI"))
@@ -26,6 +25,10 @@ TEST_REDIS_URL = os.environ.get("TRACORE_TEST_REDIS_URL", "")
 RUN_ID = uuid.uuid4().hex[:10]
 
 CANARY = "sk-canary-" + "Zq7Xw3Vb9Nm2Lk8Jh5Gf4Dp1"  # a key whose every appearance is a leak
+
+
+# Rate-limit storages every limiter test runs on: memory always, Redis when one is named.
+RATELIMIT_STORAGES = ["memory://"] + ([TEST_REDIS_URL] if TEST_REDIS_URL else [])
 
 
 def require_or_skip(available: bool, reason: str) -> None:
@@ -75,8 +78,12 @@ def _clean_environment(monkeypatch):
 
 
 @pytest.fixture
-def make_app(tmp_path, postgres_url, request):
-    """Build an app on a fresh schema; extra config overrides the test defaults."""
+def make_app(tmp_path, postgres_url):
+    """Build an app on a fresh schema; extra config overrides the test defaults.
+
+    Each app gets a rate-limit key prefix of its own, so no budget leaks between tests;
+    keys it left in Redis are deleted afterwards.
+    """
     made = []
 
     def build(**config):
@@ -95,18 +102,27 @@ def make_app(tmp_path, postgres_url, request):
             if not made:
                 drop_schema()
             migrate()
-            limiter.reset()
         made.append(app)
         return app
 
     yield build
     for app in made:
-        with app.app_context():
-            limiter.reset()
+        if app.config["TRACORE_RATELIMIT_STORAGE_URI"].startswith("redis"):
+            _delete_redis_keys(app.config["TRACORE_RATELIMIT_STORAGE_URI"],
+                               app.config["TRACORE_RATELIMIT_KEY_PREFIX"])
     if made:
         db.connect(reuse_if_open=True)
         drop_schema()
         db.close()
+
+
+def _delete_redis_keys(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match=f"*{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

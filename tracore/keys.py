@@ -51,12 +51,8 @@ def needs_retest(key: ProviderKey, now: dt.datetime | None = None) -> bool:
 
 
 def transient_notice(key: ProviderKey) -> str | None:
-    """The last attempt's transient error, if it came after the last conclusive test."""
-    if not key.last_error or key.last_attempt_at is None:
-        return None
-    if key.last_tested_at and key.last_tested_at >= key.last_attempt_at:
-        return None
-    return key.last_error
+    """The notice of the last test, when it reached no verdict ("Couldn't reach …")."""
+    return key.last_error if key.last_attempt_transient else None
 
 
 def key_hint(plaintext: str) -> str:
@@ -234,6 +230,7 @@ def save_key(
         ProviderKey.last_success_at: now,
         ProviderKey.last_attempt_at: now,
         ProviderKey.last_error: None,
+        ProviderKey.last_attempt_transient: False,
         ProviderKey.available_models_json: _available_json(provider, outcome),
         ProviderKey.updated_at: now,
     }
@@ -298,6 +295,7 @@ def retest_key(settings: Settings, user: User, provider_id: str) -> ProviderKey:
     now = utcnow()
     key.last_attempt_at = now
     key.updated_at = now
+    key.last_attempt_transient = not outcome.conclusive
     if outcome.conclusive:
         key.last_result = outcome.kind
         key.last_tested_at = now

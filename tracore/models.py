@@ -90,6 +90,7 @@ class ProviderKey(BaseModel):
     last_success_at = DateTimeField(null=True)
     last_attempt_at = DateTimeField(null=True)  # any test, transient ones included
     last_error = TextField(null=True)
+    last_attempt_transient = BooleanField(default=False)  # the last test reached no verdict
     available_models_json = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
