@@ -66,7 +66,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         RATELIMIT_STORAGE_URI=config["TRACORE_RATELIMIT_STORAGE_URI"],
-        TESTING=bool((test_config or {}).get("TESTING")),
+    )
+    # Flask's and the extensions' own settings (TESTING, RATELIMIT_ENABLED…) for tests.
+    app.config.update(
+        {k: v for k, v in (test_config or {}).items() if not k.startswith("TRACORE_")}
     )
     app.extensions["tracore"] = Settings.from_config(config)
     db.initialize(open_database(config["TRACORE_DATABASE_URL"]))

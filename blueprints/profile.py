@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from tracore import accounts, keys
+from tracore import keys
 from tracore.errors import DomainError, NotFound, RateLimited
 
 from . import provider_test_limit, retry_after_seconds, settings, signed_in_user
@@ -15,9 +15,9 @@ bp.before_request(login_required(lambda: None))
 
 
 def _card(provider_id: str, *, mode: str = "view", error: DomainError | None = None,
-          status: int = 200):
+          status: int = 200, note: str | None = None):
     card = keys.key_card(settings(), signed_in_user(), provider_id)
-    return render_template("_card.html", card=card, mode=mode, error=error), status
+    return render_template("_card.html", card=card, mode=mode, error=error, note=note), status
 
 
 def _badge(provider_id: str, *, error: DomainError | None = None, status: int = 200):
@@ -27,10 +27,7 @@ def _badge(provider_id: str, *, error: DomainError | None = None, status: int = 
 
 @bp.get("")
 def show():
-    user = signed_in_user()
-    return render_template(
-        "profile.html", cards=keys.key_cards(settings(), user), tokens=accounts.list_tokens(user)
-    )
+    return render_template("profile.html", cards=keys.key_cards(settings(), signed_in_user()))
 
 
 @bp.get("/keys/<provider>")
@@ -50,6 +47,8 @@ def save_key(provider: str):
         settings(), signed_in_user(), provider,
         request.form.get("key"), request.form.get("default_model") or None,
     )
+    if request.headers.get("HX-Request") != "true":  # a plain form post: back to the page
+        return redirect(url_for("profile.show"))
     return _card(provider)
 
 
@@ -57,7 +56,7 @@ def save_key(provider: str):
 def set_default_model(provider: str):
     keys.set_default_model(settings(), signed_in_user(), provider,
                            request.form.get("default_model"))
-    return _card(provider)
+    return _card(provider, note="Default model saved.")
 
 
 @bp.post("/keys/<provider>/test")

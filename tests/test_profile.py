@@ -282,3 +282,12 @@ def test_users_do_not_share_a_budget(limited, provider_http):
     other.register(email="bob@example.com")
     connect(other, provider_http)
     assert other.hx("POST", "/profile/keys/openai/test").status_code == 200
+
+
+def test_a_plain_form_post_saves_and_returns_to_the_page(signed_in, provider_http):
+    accept(provider_http)
+    response = signed_in.form("/profile/keys/openai", {"key": GOOD})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/profile")
+    assert GOOD not in response.headers["Location"]
+    assert ProviderKey.get().key_hint == "…3333"

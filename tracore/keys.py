@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from .errors import InvalidKey, KeyUnreadable, NotFound, ProviderUnavailable, ValidationError
 from .models import AuditEvent, Environment, ProviderKey, User, Workspace, db, utcnow
@@ -74,8 +75,9 @@ def get_key(user: User, provider_id: str) -> ProviderKey | None:
 
 
 def list_keys(user: User) -> dict[str, ProviderKey]:
-    """The user's stored keys by provider id."""
-    return {k.provider: k for k in ProviderKey.select().where(ProviderKey.user == user)}
+    """The user's stored keys by provider id, without the sealed blobs (not needed to show)."""
+    shown = [f for f in ProviderKey._meta.sorted_fields if f is not ProviderKey.sealed_key]
+    return {k.provider: k for k in ProviderKey.select(*shown).where(ProviderKey.user == user)}
 
 
 def environments_using(keys: list[ProviderKey]) -> dict[int, list[EnvironmentRef]]:
@@ -122,7 +124,7 @@ class KeyCard:
     environments: tuple[EnvironmentRef, ...] = ()
     now: dt.datetime | None = None
 
-    @property
+    @cached_property
     def status(self) -> str | None:
         return key_status(self.key, self.now) if self.key else None
 
@@ -130,7 +132,7 @@ class KeyCard:
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status or "", "")
 
-    @property
+    @cached_property
     def checking(self) -> bool:
         return bool(self.key) and needs_retest(self.key, self.now)
 
@@ -138,7 +140,7 @@ class KeyCard:
     def notice(self) -> str | None:
         return transient_notice(self.key) if self.key else None
 
-    @property
+    @cached_property
     def available_models(self) -> list[str] | None:
         return self.key.available_models if self.key else None
 
@@ -156,10 +158,14 @@ def key_card(settings: Settings, user: User, provider_id: str) -> KeyCard:
     return KeyCard(provider, key, tuple(envs), utcnow())
 
 
-def key_cards(settings: Settings, user: User, *, stored_only: bool = False) -> list[KeyCard]:
-    """A card per provider in registry order (two queries whatever the number of keys)."""
+def key_cards(
+    settings: Settings, user: User, *, stored_only: bool = False, with_environments: bool = False
+) -> list[KeyCard]:
+    """A card per provider in registry order: one query, two with the environments."""
     keys = list_keys(user)
-    envs = environments_using(list(keys.values()))
+    envs = environments_using(list(keys.values())) if with_environments else {
+        k.id: [] for k in keys.values()
+    }
     now = utcnow()
     return [
         KeyCard(p, keys.get(p.id), tuple(envs[keys[p.id].id]) if p.id in keys else (), now)

@@ -69,3 +69,11 @@ def register(page, live_url, email="ada@example.com", password="correct horse ba
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url(f"{live_url}/profile")
+
+
+def settled(page):
+    """Wait until htmx has no request in flight and has finished swapping and settling."""
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
