@@ -53,37 +53,37 @@ def csrf_failed(error):
     return render_template("error.html", title="Form expired", message=message), 400
 
 
+def _page(title: str, message: str, status: int):
+    return render_template("error.html", title=title, message=message), status
+
+
 def register_error_pages(app) -> None:
-    @app.errorhandler(404)
-    def not_found(_error):
-        return render_template("error.html", title="Not found",
-                               message="There is nothing here."), 404
+    """Error pages for the browser, and the JSON envelope for anything under /api/."""
+    from . import api
 
-    @app.errorhandler(405)
-    def method_not_allowed(_error):
-        return render_template("error.html", title="Not allowed",
-                               message="That action isn't available here."), 405
+    pages = {
+        404: ("Not found", "There is nothing here."),
+        405: ("Not allowed", "That action isn't available here."),
+        413: ("Too large", "That request is too large."),
+        429: ("Slow down", "Too many requests — try again shortly."),
+        500: ("Something went wrong", "The error was logged. Please try again."),
+    }
 
-    @app.errorhandler(413)
-    def too_large(_error):
-        return render_template("error.html", title="Too large",
-                               message="That request is too large."), 413
+    def http_error(error):
+        if request.path.startswith("/api/"):
+            return api.api_http_error(error)
+        title, message = pages[error.code]
+        return _page(title, message, error.code)
 
-    @app.errorhandler(429)
-    def too_many(_error):
-        return render_template("error.html", title="Slow down",
-                               message="Too many requests — try again shortly."), 429
+    for status in pages:
+        app.register_error_handler(status, http_error)
 
     @app.errorhandler(VaultError)
     def vault_error(error):
         # The vault's messages never contain secrets, but say only what an operator needs.
         log.error("vault: %s", error)
-        return render_template(
-            "error.html", title="Encryption key problem",
-            message="A stored secret can't be opened with this server's master key "
-                    "(TRACORE_ENCRYPTION_KEY). Ask the operator to check it."), 500
-
-    @app.errorhandler(500)
-    def server_error(_error):
-        return render_template("error.html", title="Something went wrong",
-                               message="The error was logged. Please try again."), 500
+        message = ("A stored secret can't be opened with this server's master key "
+                   "(TRACORE_ENCRYPTION_KEY). Ask the operator to check it.")
+        if request.path.startswith("/api/"):
+            return api.error_response("key_unreadable", message, 500)
+        return _page("Encryption key problem", message, 500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from tracore import keys
+from tracore import accounts, keys
 from tracore.errors import DomainError, NotFound, RateLimited
 
 from . import provider_test_limit, retry_after_seconds, settings, signed_in_user
@@ -25,9 +25,30 @@ def _badge(provider_id: str, *, error: DomainError | None = None, status: int = 
     return render_template("_badge.html", card=card, error=error, retest=False), status
 
 
+def _tokens(*, new_token: str | None = None, error: DomainError | None = None,
+            status: int = 200):
+    tokens = accounts.list_tokens(signed_in_user())
+    return render_template("_tokens.html", tokens=tokens, new_token=new_token,
+                           error=error), status
+
+
 @bp.get("")
 def show():
-    return render_template("profile.html", cards=keys.key_cards(settings(), signed_in_user()))
+    user = signed_in_user()
+    return render_template("profile.html", cards=keys.key_cards(settings(), user),
+                           tokens=accounts.list_tokens(user))
+
+
+@bp.post("/tokens")
+def create_token():
+    _row, token = accounts.create_token(signed_in_user(), request.form.get("name", ""))
+    return _tokens(new_token=token)
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int):
+    accounts.revoke_token(signed_in_user(), token_id)
+    return _tokens()
 
 
 @bp.get("/keys/<provider>")
@@ -81,6 +102,10 @@ def remove_key(provider: str):
 @bp.errorhandler(429)
 def key_error(error):
     """Render the error inside the element the request would have replaced."""
+    if request.endpoint in ("profile.create_token", "profile.revoke_token"):
+        if isinstance(error, NotFound):
+            return render_template("error.html", title="Not found", message=error.message), 404
+        return _tokens(error=error, status=error.status)
     provider = (request.view_args or {}).get("provider", "")
     if isinstance(error, NotFound) or settings().registry.get(provider) is None:
         message = error.message if isinstance(error, NotFound) else "There is nothing here."

@@ -17,6 +17,7 @@ import pytest
 import responses
 
 from app import create_app
+from tests.stub_provider import Served, serve_stub
 from tracore.models import db, drop_schema, migrate
 
 IN_CI = bool(os.environ.get("CI"))
@@ -144,7 +145,33 @@ def provider_http(request):
         yield None
         return
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        # Servers this test started itself (the app, the provider stub) are reached for real.
+        mock.add_passthru(re.compile(r"http://127\.0\.0\.1:\d+/"))
         yield mock
+
+
+# --- live servers ---------------------------------------------------------------------------
+
+@pytest.fixture
+def stub():
+    """The provider stub, served over HTTP on 127.0.0.1."""
+    stub, served = serve_stub()
+    yield stub
+    served.stop()
+
+
+@pytest.fixture
+def live_app(make_app, stub):
+    """An app whose providers are the stub."""
+    return make_app(**stub.config())
+
+
+@pytest.fixture
+def live_url(live_app):
+    """The app served over HTTP on 127.0.0.1."""
+    served = Served(live_app)
+    yield served.url
+    served.stop()
 
 
 # --- a browser-like client ------------------------------------------------------------------

@@ -291,3 +291,30 @@ def test_a_plain_form_post_saves_and_returns_to_the_page(signed_in, provider_htt
     assert response.headers["Location"].endswith("/profile")
     assert GOOD not in response.headers["Location"]
     assert ProviderKey.get().key_hint == "…3333"
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+def test_create_a_token_shown_once_then_revoke_it(app, signed_in):
+    created = signed_in.hx("POST", "/profile/tokens", data={"name": "deploy"})
+    assert created.status_code == 200
+    token = re.search(r'<code id="new-token">([^<]+)</code>', text(created)).group(1)
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/workspaces", headers=auth).status_code == 200
+    page = text(signed_in.get("/profile"))
+    assert "<td>deploy</td>" in page and token not in page
+    token_id = re.search(r'<tr id="token-(\d+)">', page).group(1)
+    revoked = signed_in.hx("DELETE", f"/profile/tokens/{token_id}")
+    assert revoked.status_code == 200 and "<td>deploy</td>" not in text(revoked)
+    assert api.get("/api/v1/workspaces", headers=auth).status_code == 401
+
+
+def test_a_token_needs_a_name_and_another_users_token_is_404(signed_in, other_user):
+    unnamed = signed_in.hx("POST", "/profile/tokens", data={"name": " "})
+    assert unnamed.status_code == 422
+    assert 'data-error-code="validation_error"' in text(unnamed)
+    signed_in.hx("POST", "/profile/tokens", data={"name": "mine"})
+    token_id = re.search(r'<tr id="token-(\d+)">', text(signed_in.get("/profile"))).group(1)
+    assert other_user.hx("DELETE", f"/profile/tokens/{token_id}").status_code == 404
+    assert "<td>mine</td>" in text(signed_in.get("/profile"))

@@ -10,7 +10,6 @@ import os
 import pytest
 
 from tests.conftest import require_or_skip
-from tests.stub_provider import Served, serve_stub
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -36,25 +35,6 @@ def browser_type_launch_args():
             "--disable-sync",
         ],
     }
-
-
-@pytest.fixture
-def stub():
-    stub, served = serve_stub()
-    yield stub
-    served.stop()
-
-
-@pytest.fixture
-def live_app(make_app, stub):
-    return make_app(**stub.config())
-
-
-@pytest.fixture
-def live_url(live_app):
-    served = Served(live_app)
-    yield served.url
-    served.stop()
 
 
 @pytest.fixture
