@@ -18,6 +18,8 @@ from flask_wtf.csrf import CSRFError
 from blueprints import api, auth, commands, pages, profile, workspaces
 from extensions import csrf, limiter, login_manager
 from tracore.models import User, db, open_database
+from tracore.queue import RunQueue, make_huey
+from tracore.runs import RetryPolicy
 from tracore.settings import Settings, fill_instance_defaults, load_config
 
 ROOT = Path(__file__).resolve().parent
@@ -43,6 +45,10 @@ def _configure_logging() -> None:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    huey_log = logging.getLogger("huey")
+    if not huey_log.handlers:  # the worker's own lines: task ids only, never arguments' secrets
+        huey_log.addHandler(root.handlers[0])
+        huey_log.setLevel(logging.INFO)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -71,7 +77,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         {k: v for k, v in (test_config or {}).items() if not k.startswith("TRACORE_")}
     )
-    app.extensions["tracore"] = Settings.from_config(config)
+    settings = Settings.from_config(config)
+    app.extensions["tracore"] = settings
+    app.extensions["tracore.queue"] = RunQueue(
+        make_huey(config["TRACORE_QUEUE_URL"], config["TRACORE_QUEUE_NAME"]),
+        settings,
+        RetryPolicy(config["TRACORE_RUN_MAX_ATTEMPTS"], config["TRACORE_RUN_RETRY_DELAY"]),
+    )
     db.initialize(open_database(config["TRACORE_DATABASE_URL"]))
 
     _configure_logging()

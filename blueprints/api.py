@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from tracore import accounts, environments, keys
+from tracore import accounts, environments, keys, runs
 from tracore.errors import DomainError, RateLimited, ValidationError
 from tracore.keys import EnvironmentRef, KeyCard
 
@@ -234,6 +234,39 @@ def put_environment(ws: str, env: str):
         _string(data, "provider", nullable=True), _string(data, "model", nullable=True),
     )
     return jsonify(data=environment_json(environments.view_environment(settings(), environment)))
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+def run_json(run) -> dict:
+    return {
+        "id": run.id,
+        "workspace": run.workspace_slug,
+        "environment": run.environment_slug,
+        "status": run.status,
+        "provider": run.provider,
+        "model": run.model,
+        "usesSystemKey": run.uses_system_key,
+        "output": run.output,
+        "error": run.error,
+        "createdAt": _iso(run.created_at),
+        "finishedAt": _iso(run.finished_at),
+    }
+
+
+@bp.post("/workspaces/<ws>/environments/<env>/runs")
+def create_run(ws: str, env: str):
+    environments.get_environment(g.api_user, ws, env)  # 404 before judging the body
+    data = _body({"input"})
+    queue = current_app.extensions["tracore.queue"]
+    run = runs.enqueue(settings(), g.api_user, ws, env, _string(data, "input", required=True),
+                       queue.submit)
+    return jsonify(data=run_json(run)), 202
+
+
+@bp.get("/runs/<int:run_id>")
+def get_run(run_id: int):
+    return jsonify(data=run_json(runs.get_run(g.api_user, run_id)))
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from tracore import accounts
 from tracore.errors import DomainError
@@ -16,6 +17,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(create_user)
     app.cli.add_command(create_token)
+    app.cli.add_command(worker)
 
 
 @click.command("init-db")
@@ -61,3 +63,13 @@ def create_token(email: str, name: str) -> None:
         raise click.ClickException(error.message) from None
     click.echo(f"Created token {name!r} for {user.email}. It is shown only once:", err=True)
     click.echo(token)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Runs executed at the same time.")
+@with_appcontext
+def worker(workers: int) -> None:
+    """Execute queued runs until stopped (Ctrl-C or SIGTERM finishes the current runs)."""
+    queue = current_app.extensions["tracore.queue"]
+    click.echo(f"Tracore worker: {workers} thread(s) on the run queue.", err=True)
+    queue.consumer(workers).run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tracore.environments import MAX_NAME
 from tracore.keys import MAX_KEY_LENGTH, MIN_KEY_LENGTH
 from tracore.providers import Registry
+from tracore.runs import MAX_INPUT
 
 ERROR_CODES = {
     400: ("bad_request or invalid_key", "Malformed JSON, or the provider rejected the key."),
@@ -15,6 +16,7 @@ ERROR_CODES = {
     422: ("validation_error", "The input was refused; the message names the field."),
     429: ("rate_limited", "Over the per-user provider-test budget; see Retry-After."),
     502: ("provider_unavailable", "The provider could not be reached; nothing changed."),
+    503: ("queue_unavailable", "The run could not be queued; it was marked failed."),
 }
 
 
@@ -140,6 +142,25 @@ def build_document(registry: Registry) -> dict:
                 },
             },
         },
+        "Run": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "workspace", "environment", "status", "provider", "model",
+                         "usesSystemKey", "output", "error", "createdAt", "finishedAt"],
+            "properties": {
+                "id": {"type": "integer"}, "workspace": SLUG, "environment": SLUG,
+                "status": {"type": "string",
+                           "enum": ["queued", "running", "succeeded", "failed"]},
+                "provider": {"type": "string"}, "model": {"type": "string"},
+                "usesSystemKey": {"type": "boolean"},
+                "output": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
+                "createdAt": TIME, "finishedAt": TIME,
+            },
+        },
+        "RunInput": {
+            "type": "object", "additionalProperties": False, "required": ["input"],
+            "properties": {"input": {"type": "string", "minLength": 1, "maxLength": MAX_INPUT,
+                                     "pattern": "\\S"}},
+        },
         "EnvironmentInput": {
             "type": "object", "additionalProperties": False, "required": ["provider"],
             "properties": {
@@ -213,6 +234,20 @@ def build_document(registry: Registry) -> dict:
                     "responses": {**_ok("The environment", _ref("Environment")),
                                   **_errors(400, 404, 413, 422)}},
         },
+    }
+    paths[env_item + "/runs"] = {
+        "parameters": [ws, env],
+        "post": {"operationId": "createRun",
+                 "summary": "Enqueue a run; it snapshots the environment's provider, model "
+                            "and key now.",
+                 "requestBody": _body(_ref("RunInput")),
+                 "responses": {**_ok("Queued", _ref("Run"), 202),
+                               **_errors(400, 404, 409, 413, 422, 503)}},
+    }
+    paths["/runs/{run_id}"] = {
+        "parameters": [_path_param("run_id", {"type": "integer", "minimum": 1}, "Run id.")],
+        "get": {"operationId": "getRun", "summary": "One run.",
+                "responses": {**_ok("The run", _ref("Run")), **_errors(404)}},
     }
     return {
         "openapi": "3.1.0",

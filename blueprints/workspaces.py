@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import login_required
 
-from tracore import environments, keys
+from tracore import environments, keys, runs
 from tracore.errors import DomainError, NotFound
 
 from . import settings, signed_in_user
@@ -50,7 +50,8 @@ def _row(ws: str, env: str, *, draft_provider: str | None = None,
 @bp.get("")
 def show():
     body, _ = _listing()
-    return render_template("workspaces.html", listing=body)
+    return render_template("workspaces.html", listing=body,
+                           runs=runs.recent_runs(signed_in_user()))
 
 
 @bp.post("")
@@ -91,6 +92,19 @@ def delete_environment(ws: str, env: str):
     return _workspace(ws)
 
 
+@bp.post("/<ws>/environments/<env>/runs")
+def start_run(ws: str, env: str):
+    queue = current_app.extensions["tracore.queue"]
+    run = runs.enqueue(settings(), signed_in_user(), ws, env, request.form.get("input"),
+                       queue.submit)
+    return render_template("_run_row.html", run=run), 202
+
+
+@bp.get("/runs/<int:run_id>")
+def run_row(run_id: int):
+    return render_template("_run_row.html", run=runs.get_run(signed_in_user(), run_id))
+
+
 @bp.errorhandler(DomainError)
 def workspace_error(error: DomainError):
     """Show the error in the element the request would have replaced; 404 stays a 404."""
@@ -98,6 +112,13 @@ def workspace_error(error: DomainError):
     if isinstance(error, NotFound):
         return render_template("error.html", title="Not found", message=error.message), 404
     try:
+        if request.endpoint == "workspaces.start_run":
+            # The run list is the request's target; the error belongs beside the run form.
+            body = render_template("_alert.html", code=error.code, message=error.message)
+            return body, error.status, {
+                "HX-Retarget": f"#run-error-{args['ws']}-{args['env']}",
+                "HX-Reswap": "innerHTML",
+            }
         if request.endpoint == "workspaces.assign":
             return _row(args["ws"], args["env"], draft_provider=request.form.get("provider"),
                         error=error, status=error.status)

@@ -17,6 +17,7 @@ import pytest
 import responses
 
 from app import create_app
+from tests.processes import start_worker
 from tests.stub_provider import Served, serve_stub
 from tracore.models import db, drop_schema, migrate
 
@@ -30,6 +31,8 @@ CANARY = "sk-canary-" + "Zq7Xw3Vb9Nm2Lk8Jh5Gf4Dp1"  # a key whose every appearan
 
 # Rate-limit storages every limiter test runs on: memory always, Redis when one is named.
 RATELIMIT_STORAGES = ["memory://"] + ([TEST_REDIS_URL] if TEST_REDIS_URL else [])
+# Run-queue storages the worker tests run on: SQLite always, Redis when one is named.
+QUEUE_STORAGES = ["sqlite"] + ([TEST_REDIS_URL] if TEST_REDIS_URL else [])
 
 
 def require_or_skip(available: bool, reason: str) -> None:
@@ -108,6 +111,8 @@ def make_app(tmp_path, postgres_url):
 
     yield build
     for app in made:
+        if app.config["TRACORE_QUEUE_URL"].startswith("redis"):
+            app.extensions["tracore.queue"].huey.storage.flush_all()
         if app.config["TRACORE_RATELIMIT_STORAGE_URI"].startswith("redis"):
             _delete_redis_keys(app.config["TRACORE_RATELIMIT_STORAGE_URI"],
                                app.config["TRACORE_RATELIMIT_KEY_PREFIX"])
@@ -268,3 +273,16 @@ def assert_not_stored(secret: str) -> None:
     text = stored_text()
     assert secret not in text
     assert secret.encode().hex() not in text
+
+
+# --- the worker process ---------------------------------------------------------------------
+
+@pytest.fixture
+def worker(live_app):
+    """A worker process for the live app, stopped (SIGINT) after the test."""
+    import signal
+
+    process = start_worker(live_app)
+    yield process
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=20)

@@ -239,9 +239,24 @@ def test_the_openapi_document_and_the_live_routes_agree(app):
         for method in item if method != "parameters"
     }
     live = {
-        (method, rule.rule)
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule))
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1") and rule.endpoint != "api.openapi_document"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert documented == live
+
+
+def test_run_routes_answer_202_and_404(api, app):
+    api("POST", "/workspaces", {"name": "Acme"})
+    api("POST", "/workspaces/acme/environments", {"name": "prod"})
+    created = api("POST", "/workspaces/acme/environments/prod/runs", {"input": "hello"})
+    assert created.status_code == 202
+    run = created.get_json()["data"]
+    assert run["status"] == "queued" and run["usesSystemKey"] is True
+    assert api("GET", f"/runs/{run['id']}").get_json()["data"]["id"] == run["id"]
+    assert api("GET", "/runs/999999").status_code == 404
+    bad = api("POST", "/workspaces/acme/environments/prod/runs", {"input": 5})
+    assert bad.status_code == 422
+    assert api("POST", "/workspaces/acme/environments/nope/runs", {"input": "x"}).status_code \
+        == 404

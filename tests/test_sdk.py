@@ -115,3 +115,37 @@ def test_another_users_things_are_not_found(client, tokens, live_url, stub):
     mallory.environments.create(workspace="acme", name="prod")
     with pytest.raises(ValidationError):
         mallory.environments.assign(workspace="acme", environment="prod", provider="anthropic")
+
+
+def test_runs_snapshot_and_wait(client, live_app, tokens, live_url, stub):
+    stub.accept(GOOD, OTHER, "system-mistral-key-0000")
+    client.user.provider_keys.set(provider="anthropic", key=GOOD)
+    client.workspaces.create(name="Acme")
+    client.environments.create(workspace="acme", name="prod")
+    client.environments.create(workspace="acme", name="staging")
+    client.environments.assign(workspace="acme", environment="prod", provider="anthropic")
+
+    run = client.runs.create(workspace="acme", environment="prod", input="Extract the total.")
+    assert set(run) == {"id", "workspace", "environment", "status", "provider", "model",
+                        "usesSystemKey", "output", "error", "createdAt", "finishedAt"}
+    assert (run["status"], run["provider"], run["model"], run["usesSystemKey"]) == (
+        "queued", "anthropic", "claude-haiku-4-5", False)
+    client.user.provider_keys.set(provider="anthropic", key=OTHER)  # rotate before the worker
+    fallback = client.runs.create(workspace="acme", environment="staging", input="Hi")
+    assert fallback["usesSystemKey"] and fallback["provider"] == "mistral"
+
+    with live_app.app_context():
+        live_app.extensions["tracore.queue"].drain()
+    done = client.runs.wait(run["id"], timeout=10, interval=0.1)
+    assert done["status"] == "succeeded" and done["output"] == "stub anthropic answer"
+    assert done["finishedAt"] is not None
+    assert [c.key for c in stub.calls if c.path == "messages"] == [GOOD]
+    assert client.runs.get(fallback["id"])["status"] == "succeeded"
+
+    mallory = TracoreClient(api_key=tokens[1], base_url=live_url)
+    with pytest.raises(NotFoundError):
+        mallory.runs.get(run["id"])
+    with pytest.raises(NotFoundError):
+        mallory.runs.create(workspace="acme", environment="prod", input="x")
+    with pytest.raises(ValidationError):
+        client.runs.create(workspace="acme", environment="prod", input="  ")

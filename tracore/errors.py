@@ -60,3 +60,10 @@ class KeyUnreadable(DomainError):
 
     code = "key_unreadable"
     status = 409
+
+
+class QueueUnavailable(DomainError):
+    """The run could not be handed to the queue; it was marked failed."""
+
+    code = "queue_unavailable"
+    status = 503

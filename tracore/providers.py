@@ -217,3 +217,60 @@ def test_key(provider: Provider, key: str, timeout: float) -> KeyTestOutcome:
 
 
 test_key.__test__ = False  # a domain function, not a pytest test
+
+
+# --- run call --------------------------------------------------------------------------------
+
+MAX_OUTPUT_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class ChatOutcome:
+    """A provider's answer to one run. ``detail`` is safe to show and store."""
+
+    kind: Literal["ok", "rejected", "transient", "unexpected"]
+    detail: str
+    text: str | None = None
+
+
+def _chat_request(provider: Provider, model: str, prompt: str) -> tuple[str, dict]:
+    if provider.id == "anthropic":
+        return f"{provider.base_url}/messages", {
+            "model": model, "max_tokens": MAX_OUTPUT_TOKENS,
+            "messages": [{"role": "user", "content": prompt}],
+        }
+    if provider.id == "google":
+        return f"{provider.base_url}/models/{model}:generateContent", {
+            "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+        }
+    return f"{provider.base_url}/chat/completions", {
+        "model": model, "messages": [{"role": "user", "content": prompt}],
+    }
+
+
+def _chat_text(provider: Provider, body: Any) -> str:
+    """The answer's text; raises KeyError/IndexError/TypeError on a shape we don't know."""
+    if provider.id == "anthropic":
+        return "".join(p["text"] for p in body["content"] if p.get("type") == "text")
+    if provider.id == "google":
+        return "".join(p.get("text", "") for p in body["candidates"][0]["content"]["parts"])
+    return body["choices"][0]["message"]["content"]
+
+
+def run_chat(provider: Provider, key: str, model: str, prompt: str, timeout: float) -> ChatOutcome:
+    """Send ``prompt`` to ``model`` with ``key`` and classify the answer like a key test."""
+    url, payload = _chat_request(provider, model, prompt)
+    try:
+        response = requests.post(url, json=payload, headers=_auth_headers(provider, key),
+                                 timeout=timeout)
+    except requests.Timeout:
+        return ChatOutcome("transient", f"{provider.name} did not answer in {timeout:g} s")
+    except requests.RequestException:
+        return ChatOutcome("transient", f"Couldn't connect to {provider.name}")
+    if not 200 <= response.status_code < 300:
+        failure = _classify_failure(provider, response)
+        return ChatOutcome(failure.kind, failure.detail)
+    try:
+        return ChatOutcome("ok", f"{provider.name} answered", _chat_text(provider, response.json()))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return ChatOutcome("unexpected", f"{provider.name} answered in a shape Tracore can't read")

@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "TRACORE_RATELIMIT_STORAGE_URI": "memory://",
     "TRACORE_RATELIMIT_KEY_PREFIX": "tracore",
     "TRACORE_QUEUE_URL": None,  # SQLite queue in the instance folder
+    "TRACORE_QUEUE_NAME": "tracore",  # Redis key prefix / queue name
+    "TRACORE_RUN_MAX_ATTEMPTS": 3,
+    "TRACORE_RUN_RETRY_DELAY": 2.0,  # seconds before the first retry; doubles each time
     "TRACORE_PROVIDER_TIMEOUT": 10.0,
     "TRACORE_ALLOW_SIGNUP": True,
     "TRACORE_SESSION_COOKIE_SECURE": False,
@@ -37,7 +40,8 @@ for _pid in PROVIDER_IDS:
     DEFAULTS[f"TRACORE_{_pid.upper()}_DEFAULT_MODEL"] = None
 
 _BOOLEAN = {"TRACORE_ALLOW_SIGNUP", "TRACORE_SESSION_COOKIE_SECURE"}
-_FLOAT = {"TRACORE_PROVIDER_TIMEOUT"}
+_FLOAT = {"TRACORE_PROVIDER_TIMEOUT", "TRACORE_RUN_RETRY_DELAY"}
+_INTEGER = {"TRACORE_RUN_MAX_ATTEMPTS"}
 
 
 class ConfigError(ValueError):
@@ -54,13 +58,15 @@ def _parse(name: str, value: Any) -> Any:
         if lowered in ("0", "false", "no", "off", ""):
             return False
         raise ConfigError(f"{name} must be true or false")
-    if name in _FLOAT:
+    if name in _FLOAT or name in _INTEGER:
         try:
-            number = float(value)
+            number = int(value) if name in _INTEGER else float(value)
         except ValueError:
-            raise ConfigError(f"{name} must be a number of seconds") from None
-        if number <= 0:
-            raise ConfigError(f"{name} must be positive")
+            raise ConfigError(f"{name} must be a number") from None
+        if number < (1 if name in _INTEGER else 0) or (
+            name == "TRACORE_PROVIDER_TIMEOUT" and number == 0
+        ):
+            raise ConfigError(f"{name} is out of range")
         return number
     return value
 

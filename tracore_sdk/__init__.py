@@ -16,6 +16,7 @@ raises a ``TracoreError`` subclass carrying the API's error ``code``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -107,6 +108,7 @@ class TracoreClient:
         self.user = _User(self)
         self.workspaces = Workspaces(self)
         self.environments = Environments(self)
+        self.runs = Runs(self)
 
     def __repr__(self) -> str:  # never the token
         return f"<TracoreClient {self.base_url}>"
@@ -187,3 +189,29 @@ class Environments(_Resource):
             "PUT", f"/workspaces/{workspace}/environments/{environment}",
             {"provider": provider, "model": model},
         )
+
+
+class Runs(_Resource):
+    """``client.runs``: start a run on an environment and follow it."""
+
+    FINAL = ("succeeded", "failed")
+
+    def create(self, *, workspace: str, environment: str, input: str) -> dict:  # noqa: A002
+        """Enqueue a run; it snapshots the environment's provider, model and key now."""
+        return self._client.request(
+            "POST", f"/workspaces/{workspace}/environments/{environment}/runs", {"input": input}
+        )
+
+    def get(self, run_id: int) -> dict:
+        return self._client.request("GET", f"/runs/{run_id}")
+
+    def wait(self, run_id: int, *, timeout: float = 120.0, interval: float = 0.5) -> dict:
+        """Poll until the run is succeeded or failed; TimeoutError after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.get(run_id)
+            if run["status"] in self.FINAL:
+                return run
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']} after {timeout:g} s")
+            time.sleep(interval)

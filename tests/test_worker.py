@@ -1,0 +1,59 @@
+"""`flask --app app worker` as its own process: it executes runs queued while it was down."""
+
+import signal
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import CANARY, QUEUE_STORAGES, RUN_ID
+from tests.processes import start_worker, worker_log
+from tracore import accounts, environments, keys, runs
+from tracore.models import Run, db
+
+
+@pytest.fixture(params=QUEUE_STORAGES, ids=lambda s: s.split(":")[0])
+def worker_app(request, make_app, stub):
+    stub.accept(CANARY)
+    name = f"tracore-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    config = {**stub.config(), "TRACORE_QUEUE_NAME": name}
+    if request.param != "sqlite":
+        config["TRACORE_QUEUE_URL"] = request.param
+    return make_app(**config)
+
+
+def wait_for_final(run_id, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.close()  # read what the worker committed
+        run = Run.get_by_id(run_id)
+        if run.status in runs.FINAL:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still {run.status} after {timeout} s")
+
+
+def test_the_worker_process_executes_a_run_queued_while_it_was_down(worker_app, stub):
+    settings = worker_app.extensions["tracore"]
+    queue = worker_app.extensions["tracore.queue"]
+    ada = accounts.create_user("ada@example.com", "correct horse battery")
+    environments.create_workspace(ada, "Acme")
+    environments.create_environment(ada, "acme", "prod")
+    keys.save_key(settings, ada, "openai", CANARY)
+    environments.assign(settings, ada, "acme", "prod", "openai", None)
+    run = runs.enqueue(settings, ada, "acme", "prod", "Extract the total.", queue.submit)
+    db.close()
+
+    worker = start_worker(worker_app)
+    try:
+        finished = wait_for_final(run.id)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=20)
+    output = worker_log(worker_app).read_text()
+    assert finished.status == "succeeded", finished.error
+    assert finished.output == "stub openai answer"
+    assert finished.sealed_key is None
+    assert stub.keys_seen("openai")[-1] == CANARY
+    assert CANARY not in output
+    assert "tracore.execute_run" in output  # the worker did log what it ran
