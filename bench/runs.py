@@ -20,8 +20,9 @@ import requests
 
 from app import create_app
 from tests.processes import start_worker
+from tests.scenario import user_with_key_on_prod
 from tests.stub_provider import serve_stub
-from tracore import accounts, environments, keys, runs
+from tracore import runs
 from tracore.models import Run, db, migrate
 
 KEY = "bench-openai-key-0001"
@@ -50,17 +51,13 @@ def main() -> None:
         with app.app_context():
             migrate()
             settings, queue = app.extensions["tracore"], app.extensions["tracore.queue"]
-            user = accounts.create_user("bench@example.com", "benchmark password")
-            environments.create_workspace(user, "Bench")
-            environments.create_environment(user, "bench", "prod")
-            keys.save_key(settings, user, "openai", KEY)
-            environments.assign(settings, user, "bench", "prod", "openai", None)
+            user = user_with_key_on_prod(settings, "openai", KEY, email="bench@example.com")
 
             worker = start_worker(app)
             try:
                 time.sleep(1.5)  # let the worker start before the clock does
                 started = time.perf_counter()
-                ids = [runs.enqueue(settings, user, "bench", "prod", f"input {i}",
+                ids = [runs.enqueue(settings, user, "acme", "prod", f"input {i}",
                                     queue.submit).id for i in range(args.runs)]
                 while True:
                     db.close()

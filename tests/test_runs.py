@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import CANARY, assert_not_stored
+from tests.scenario import user_with_key_on_prod
 from tracore import accounts, environments, keys, runs
 from tracore.errors import NotFound, ValidationError
 from tracore.models import Run
@@ -125,11 +126,7 @@ def test_a_retry_waits_with_backoff(make_app, stub):
     stub.accept(KEY_A)
     app = make_app(**stub.config(), TRACORE_RUN_RETRY_DELAY="30")
     settings, queue = app.extensions["tracore"], app.extensions["tracore.queue"]
-    ada = accounts.create_user("ada@example.com", "correct horse battery")
-    environments.create_workspace(ada, "Acme")
-    environments.create_environment(ada, "acme", "prod")
-    keys.save_key(settings, ada, "openai", KEY_A)
-    environments.assign(settings, ada, "acme", "prod", "openai", None)
+    ada = user_with_key_on_prod(settings, "openai", KEY_A)
     run = start(settings, queue, ada)
     stub.down = True
     assert queue.drain() == 1
@@ -157,11 +154,7 @@ def test_queued_runs_survive_a_restart(make_app, stub, tmp_path):
     stub.accept(KEY_A)
     first = make_app(**stub.config())
     settings = first.extensions["tracore"]
-    ada = accounts.create_user("ada@example.com", "correct horse battery")
-    environments.create_workspace(ada, "Acme")
-    environments.create_environment(ada, "acme", "prod")
-    keys.save_key(settings, ada, "openai", KEY_A)
-    environments.assign(settings, ada, "acme", "prod", "openai", None)
+    ada = user_with_key_on_prod(settings, "openai", KEY_A)
     run = start(settings, first.extensions["tracore.queue"], ada)
     restarted = make_app(**stub.config())  # a new process: same database, same queue file
     assert restarted.extensions["tracore.queue"].drain() == 1

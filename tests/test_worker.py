@@ -8,7 +8,8 @@ import pytest
 
 from tests.conftest import CANARY, QUEUE_STORAGES, RUN_ID
 from tests.processes import start_worker, worker_log
-from tracore import accounts, environments, keys, runs
+from tests.scenario import user_with_key_on_prod
+from tracore import runs
 from tracore.models import Run, db
 
 
@@ -36,11 +37,7 @@ def wait_for_final(run_id, timeout=30):
 def test_the_worker_process_executes_a_run_queued_while_it_was_down(worker_app, stub):
     settings = worker_app.extensions["tracore"]
     queue = worker_app.extensions["tracore.queue"]
-    ada = accounts.create_user("ada@example.com", "correct horse battery")
-    environments.create_workspace(ada, "Acme")
-    environments.create_environment(ada, "acme", "prod")
-    keys.save_key(settings, ada, "openai", CANARY)
-    environments.assign(settings, ada, "acme", "prod", "openai", None)
+    ada = user_with_key_on_prod(settings, "openai", CANARY)
     run = runs.enqueue(settings, ada, "acme", "prod", "Extract the total.", queue.submit)
     db.close()
 

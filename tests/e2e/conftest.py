@@ -57,3 +57,18 @@ def settled(page):
         "() => !document.querySelector("
         "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+def create_workspace(page, live_url, name, environments):
+    """On /workspaces: create a workspace and its environments; returns its section."""
+    page.goto(f"{live_url}/workspaces")
+    page.get_by_label("Workspace name").fill(name)
+    page.get_by_role("button", name="Create workspace").click()
+    settled(page)
+    workspace = page.locator(f"#ws-{name.lower()}")
+    for env in environments:
+        workspace.get_by_label("Environment name").fill(env)
+        workspace.get_by_role("button", name="Create environment").click()
+        page.locator(f"#env-{name.lower()}-{env}").wait_for()
+        settled(page)
+    return workspace

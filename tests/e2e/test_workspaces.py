@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import register, settled
+from tests.e2e.conftest import create_workspace, register, settled
 from tests.e2e.test_profile_cards import connect
 
 KEY = "sk-ant-e2e-workspace-4242"
@@ -14,17 +14,7 @@ def test_assign_a_key_then_remove_it_and_the_environment_falls_back(page, live_u
     connect(page, "anthropic", KEY)
     expect(page.locator("#badge-anthropic")).to_have_attribute("data-status", "connected")
 
-    page.get_by_role("link", name="Workspaces").click()
-    page.get_by_label("Workspace name").fill("Acme")
-    page.get_by_role("button", name="Create workspace").click()
-    workspace = page.locator("#ws-acme")
-    expect(workspace).to_be_visible()
-    settled(page)
-    for name in ("prod", "staging"):
-        workspace.get_by_label("Environment name").fill(name)
-        workspace.get_by_role("button", name="Create environment").click()
-        expect(page.locator(f"#env-acme-{name}")).to_be_visible()
-        settled(page)
+    create_workspace(page, live_url, "Acme", ["prod", "staging"])
 
     prod = page.locator("#env-acme-prod")
     prod.get_by_label("Key").select_option("anthropic")
