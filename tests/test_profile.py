@@ -318,3 +318,26 @@ def test_a_token_needs_a_name_and_another_users_token_is_404(signed_in, other_us
     token_id = re.search(r'<tr id="token-(\d+)">', text(signed_in.get("/profile"))).group(1)
     assert other_user.hx("DELETE", f"/profile/tokens/{token_id}").status_code == 404
     assert "<td>mine</td>" in text(signed_in.get("/profile"))
+
+
+def test_a_key_sealed_under_another_master_key_is_a_clear_error_not_a_crash(
+    make_app, provider_http
+):
+    from tracore.vault import generate_master_key
+
+    first = make_app(TRACORE_ENCRYPTION_KEY=generate_master_key())
+    browser = Browser(first.test_client())
+    browser.register()
+    connect(browser, provider_http)
+    # The operator restarts with a different master key (and a retired list without the old).
+    second = make_app(TRACORE_ENCRYPTION_KEY=generate_master_key())
+    browser = Browser(second.test_client())
+    browser.get("/login")
+    browser.form("/login", {"email": "ada@example.com", "password": "correct horse battery"})
+    page = browser.get("/profile")
+    assert page.status_code == 200 and "…3333" in text(page)
+    response = browser.hx("POST", "/profile/keys/openai/test")
+    assert response.status_code == 409
+    body = text(response)
+    assert 'data-error-code="key_unreadable"' in body and "Replace it" in body
+    assert "Traceback" not in body and "InvalidTag" not in body

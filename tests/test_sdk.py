@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+import requests
 
 from tests.conftest import CANARY
 from tracore import accounts
@@ -28,11 +29,20 @@ def tokens(live_app):
 
 
 @pytest.fixture
-def client(live_url, tokens):
-    return TracoreClient(api_key=tokens[0], base_url=live_url, timeout=10)
+def bodies():
+    """Every response body the SDK receives, to search for leaked keys."""
+    return []
 
 
-def test_connect_replace_default_model_test_and_remove(client, stub, caplog):
+@pytest.fixture
+def client(live_url, tokens, bodies):
+    session = requests.Session()
+    session.hooks["response"].append(lambda response, *args, **kwargs: bodies.append(
+        response.text + str(response.headers)))
+    return TracoreClient(api_key=tokens[0], base_url=live_url, timeout=10, session=session)
+
+
+def test_connect_replace_default_model_test_and_remove(client, stub, caplog, bodies):
     caplog.set_level(logging.DEBUG)
     stub.accept(GOOD, OTHER, CANARY)
     keys = client.user.provider_keys
@@ -71,6 +81,7 @@ def test_connect_replace_default_model_test_and_remove(client, stub, caplog):
         "source"] == "system_fallback"
     assert keys.list() == []
     assert CANARY not in caplog.text
+    assert len(bodies) > 10 and not [b for b in bodies if CANARY in b]
 
 
 def test_typed_errors(client, live_url, stub):

@@ -1,8 +1,10 @@
 """`flask --app app worker` as its own process: it executes runs queued while it was down."""
 
+import re
 import signal
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,30 @@ def worker_app(request, make_app, stub):
     return make_app(**config)
 
 
+def queue_storage_bytes(app) -> bytes:
+    """Everything the queue holds: the SQLite queue file, or the queue's Redis keys."""
+    url = app.config["TRACORE_QUEUE_URL"]
+    if url.startswith("sqlite"):
+        return Path(url.removeprefix("sqlite:///")).read_bytes()
+    import redis
+
+    client = redis.Redis.from_url(url)
+    chunks = []
+    huey_name = re.sub(r"[^a-zA-Z0-9]", "", app.config["TRACORE_QUEUE_NAME"])  # as Huey keys it
+    for key in client.scan_iter(match=f"huey.*{huey_name}"):
+        kind = client.type(key)
+        if kind == b"list":
+            chunks.extend(client.lrange(key, 0, -1))
+        elif kind == b"zset":
+            chunks.extend(client.zrange(key, 0, -1))
+        elif kind == b"hash":
+            chunks.extend(client.hgetall(key).values())
+        elif kind == b"string":
+            chunks.append(client.get(key))
+    assert chunks, "the queue holds the run's task"
+    return b"".join(chunks)
+
+
 def wait_for_final(run_id, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -40,6 +66,7 @@ def test_the_worker_process_executes_a_run_queued_while_it_was_down(worker_app, 
     ada = user_with_key_on_prod(settings, "openai", CANARY)
     run = runs.enqueue(settings, ada, "acme", "prod", "Extract the total.", queue.submit)
     db.close()
+    assert CANARY.encode() not in queue_storage_bytes(worker_app)
 
     worker = start_worker(worker_app)
     try:
