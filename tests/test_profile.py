@@ -341,3 +341,23 @@ def test_a_key_sealed_under_another_master_key_is_a_clear_error_not_a_crash(
     body = text(response)
     assert 'data-error-code="key_unreadable"' in body and "Replace it" in body
     assert "Traceback" not in body and "InvalidTag" not in body
+
+
+def test_a_model_the_operator_retired_is_shown_and_must_be_replaced(make_app, provider_http):
+    first = make_app()
+    browser = Browser(first.test_client())
+    browser.register()
+    connect(browser, provider_http, model="gpt-4o")
+    # The operator drops gpt-4o from the allowlist and restarts.
+    second = make_app(TRACORE_OPENAI_MODELS="gpt-4o-mini,gpt-4.1")
+    browser = Browser(second.test_client())
+    browser.get("/login")
+    browser.form("/login", {"email": "ada@example.com", "password": "correct horse battery"})
+    card = re.search(r'<article id="card-openai".*?</article>', text(browser.get("/profile")),
+                     re.S).group(0)
+    assert '<option value="gpt-4o" selected disabled>gpt-4o (no longer allowed' in card
+    kept = browser.hx("PUT", "/profile/keys/openai/default-model", data={"default_model": "gpt-4o"})
+    assert kept.status_code == 422
+    moved = browser.hx("PUT", "/profile/keys/openai/default-model",
+                       data={"default_model": "gpt-4.1"})
+    assert moved.status_code == 200 and "(no longer allowed" not in text(moved)
