@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tracore.environments import MAX_NAME
 from tracore.keys import MAX_KEY_LENGTH, MIN_KEY_LENGTH
+from tracore.models import MAX_ID
 from tracore.providers import Registry
 from tracore.runs import MAX_INPUT
 
@@ -245,7 +246,8 @@ def build_document(registry: Registry) -> dict:
                                **_errors(400, 404, 409, 413, 422, 503)}},
     }
     paths["/runs/{run_id}"] = {
-        "parameters": [_path_param("run_id", {"type": "integer", "minimum": 1}, "Run id.")],
+        "parameters": [_path_param("run_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                                   "Run id.")],
         "get": {"operationId": "getRun", "summary": "One run.",
                 "responses": {**_ok("The run", _ref("Run")), **_errors(404)}},
     }

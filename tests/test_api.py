@@ -256,6 +256,7 @@ def test_run_routes_answer_202_and_404(api, app):
     assert run["status"] == "queued" and run["usesSystemKey"] is True
     assert api("GET", f"/runs/{run['id']}").get_json()["data"]["id"] == run["id"]
     assert api("GET", "/runs/999999").status_code == 404
+    assert api("GET", "/runs/347045395400870526976").status_code == 404  # found by fuzzing
     bad = api("POST", "/workspaces/acme/environments/prod/runs", {"input": 5})
     assert bad.status_code == 422
     assert api("POST", "/workspaces/acme/environments/nope/runs", {"input": "x"}).status_code \

@@ -317,6 +317,7 @@ def test_a_token_needs_a_name_and_another_users_token_is_404(signed_in, other_us
     signed_in.hx("POST", "/profile/tokens", data={"name": "mine"})
     token_id = re.search(r'<tr id="token-(\d+)">', text(signed_in.get("/profile"))).group(1)
     assert other_user.hx("DELETE", f"/profile/tokens/{token_id}").status_code == 404
+    assert signed_in.hx("DELETE", f"/profile/tokens/{2**70}").status_code == 404
     assert "<td>mine</td>" in text(signed_in.get("/profile"))
 
 

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
 from .errors import NotFound, ValidationError
-from .models import ApiToken, User, db, utcnow
+from .models import ApiToken, User, db, utcnow, valid_id
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash to verify against when the email is unknown, so both paths cost the same time.
@@ -98,6 +98,8 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(user: User, token_id: int) -> None:
     """Revoke one of the user's own tokens; another user's token is NotFound."""
+    if not valid_id(token_id):
+        raise NotFound("No such token.")
     updated = (
         ApiToken.update(revoked_at=utcnow())
         .where(

@@ -34,6 +34,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
+MAX_ID = 2**63 - 1  # the largest id any supported database stores
+
+
+def valid_id(value: int) -> bool:
+    """Whether ``value`` can be an id at all (a larger one would overflow the driver)."""
+    return 0 < value <= MAX_ID
+
+
 def open_database(url: str):
     """A database for ``url``: SQLite (with foreign keys and WAL) or PostgreSQL."""
     if url.startswith("sqlite"):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .environments import get_environment, resolve_environment
 from .errors import KeyUnreadable, NotFound, QueueUnavailable, ValidationError
-from .models import Run, User, db, utcnow
+from .models import Run, User, db, utcnow, valid_id
 from .providers import run_chat
 from .settings import Settings
 from .vault import VaultError, key_context, run_context
@@ -91,7 +91,7 @@ def enqueue(
 
 def get_run(user: User, run_id: int) -> Run:
     """One of the user's runs; anyone else's is NotFound."""
-    run = Run.get_or_none(Run.id == run_id, Run.user == user)
+    run = Run.get_or_none(Run.id == run_id, Run.user == user) if valid_id(run_id) else None
     if run is None:
         raise NotFound("No such run.")
     return run
