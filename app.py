@@ -14,13 +14,15 @@ from typing import Any
 
 from flask import Config, Flask, g, request
 from flask_wtf.csrf import CSRFError
+from peewee import PeeweeException
 
 from blueprints import api, auth, commands, pages, profile, workspaces
 from extensions import csrf, limiter, login_manager
-from tracore.models import User, db, open_database
+from tracore.models import User, db, holds_sealed_secrets, open_database
 from tracore.queue import RunQueue, make_huey
 from tracore.runs import RetryPolicy
 from tracore.settings import Settings, fill_instance_defaults, load_config
+from tracore.vault import MasterKeyError
 
 ROOT = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 64 * 1024
@@ -60,7 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     file_config = Config(str(instance_path))
     file_config.from_pyfile("config.py", silent=True)
     config = load_config(file_config, os.environ, test_config or {})
-    fill_instance_defaults(config, instance_path)
+    new_master_key = fill_instance_defaults(config, instance_path)
     app.config.update(config)
     app.config.update(
         SECRET_KEY=config["TRACORE_SECRET_KEY"],
@@ -85,6 +87,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RetryPolicy(config["TRACORE_RUN_MAX_ATTEMPTS"], config["TRACORE_RUN_RETRY_DELAY"]),
     )
     db.initialize(open_database(config["TRACORE_DATABASE_URL"]))
+    if new_master_key is not None:
+        _refuse_new_master_key_over_sealed_data(new_master_key)
 
     _configure_logging()
     app.before_request(_before_request)  # first, so the request log times everything
@@ -105,6 +109,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_log_request)
     app.teardown_request(_close_database)
     return app
+
+
+def _refuse_new_master_key_over_sealed_data(path: Path) -> None:
+    """A master key generated now can't open what an earlier one sealed: if the database
+    already holds sealed secrets, the old key was lost or misplaced. Say so and stop, rather
+    than run with every stored key unreadable."""
+    try:
+        sealed = holds_sealed_secrets()
+    except PeeweeException:  # the database isn't reachable yet; /healthz will say so
+        return
+    if sealed:
+        path.unlink()
+        raise MasterKeyError(
+            f"{path} was missing, but the database holds keys sealed under a master key. "
+            "Restore that file (or set TRACORE_ENCRYPTION_KEY to the master key) and start again."
+        )
 
 
 def _load_user(user_id: str) -> User | None:

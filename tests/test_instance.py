@@ -43,3 +43,22 @@ def test_a_malformed_master_key_stops_start_up_with_a_clear_message(tmp_path):
 def test_a_nonsense_setting_is_refused(tmp_path):
     with pytest.raises(ConfigError):
         create_app({"TRACORE_INSTANCE_PATH": str(tmp_path), "TRACORE_ALLOW_SIGNUP": "maybe"})
+
+
+def test_a_lost_master_key_is_refused_when_sealed_keys_exist(tmp_path):
+    from tracore.models import ProviderKey, User, migrate
+
+    instance = tmp_path / "instance"
+    database = f"sqlite:///{tmp_path / 'keep.db'}"
+    app = create_app({"TRACORE_INSTANCE_PATH": str(instance), "TRACORE_DATABASE_URL": database})
+    with app.app_context():
+        migrate()
+        user = User.create(email="a@example.com", password_hash="x")
+        ProviderKey.create(user=user, provider="openai", key_hint="…abcd",
+                           default_model="gpt-4o-mini", sealed_key=b"sealed")
+    (instance / "master.key").unlink()  # the operator lost it (or moved the database)
+
+    with pytest.raises(MasterKeyError) as caught:
+        create_app({"TRACORE_INSTANCE_PATH": str(instance), "TRACORE_DATABASE_URL": database})
+    assert "master.key was missing" in str(caught.value)
+    assert not (instance / "master.key").exists()  # not silently kept for the next start

@@ -209,6 +209,15 @@ def migrate() -> tuple[int, int]:
     return start, SCHEMA_VERSION
 
 
+def holds_sealed_secrets() -> bool:
+    """Whether any provider key or run snapshot is stored (sealed under some master key)."""
+    with db.connection_context():
+        if not db.table_exists(ProviderKey._meta.table_name):
+            return False
+        return (ProviderKey.select().exists()
+                or Run.select().where(Run.sealed_key.is_null(False)).exists())
+
+
 def drop_schema() -> None:
     """Drop every table (tests only)."""
     db.drop_tables([*ALL_MODELS, SchemaVersion], safe=True)

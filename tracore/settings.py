@@ -83,10 +83,11 @@ def load_config(
     return merged
 
 
-def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
-    """Return the secret stored at ``path``, creating it (mode 0600) on a first run."""
+def read_or_create_secret(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The secret stored at ``path``, created (mode 0600) on a first run; and whether it was
+    created just now."""
     try:
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,26 +95,32 @@ def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process won the race: use its secret
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
-    return value
+    return value, True
 
 
-def fill_instance_defaults(config: dict[str, Any], instance_path: Path) -> None:
-    """Point unset storage at the instance folder and generate the secrets a first run needs."""
+def fill_instance_defaults(config: dict[str, Any], instance_path: Path) -> Path | None:
+    """Point unset storage at the instance folder and generate the secrets a first run needs.
+
+    Returns the master key file when it was generated just now (None otherwise), so the
+    caller can refuse it if the database already holds secrets sealed under another key.
+    """
     if not config["TRACORE_DATABASE_URL"]:
         config["TRACORE_DATABASE_URL"] = f"sqlite:///{instance_path / 'tracore.db'}"
     if not config["TRACORE_QUEUE_URL"]:
         config["TRACORE_QUEUE_URL"] = f"sqlite:///{instance_path / 'queue.db'}"
     if not config["TRACORE_SECRET_KEY"]:
-        config["TRACORE_SECRET_KEY"] = read_or_create_secret(
+        config["TRACORE_SECRET_KEY"], _ = read_or_create_secret(
             instance_path / "secret_key", lambda: secrets.token_urlsafe(48)
         )
     if not config["TRACORE_ENCRYPTION_KEY"]:
-        config["TRACORE_ENCRYPTION_KEY"] = read_or_create_secret(
+        config["TRACORE_ENCRYPTION_KEY"], created = read_or_create_secret(
             instance_path / "master.key", generate_master_key
         )
+        return instance_path / "master.key" if created else None
+    return None
 
 
 @dataclass(frozen=True)
