@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from tracore import accounts
+from tracore import accounts, runs
 from tracore.errors import DomainError
 from tracore.models import db, migrate
 
@@ -71,5 +71,10 @@ def create_token(email: str, name: str) -> None:
 def worker(workers: int) -> None:
     """Execute queued runs until stopped (Ctrl-C or SIGTERM finishes the current runs)."""
     queue = current_app.extensions["tracore.queue"]
+    with db.connection_context():
+        requeued = runs.requeue_interrupted(queue.submit)
+    if requeued:
+        click.echo(f"Queued again {len(requeued)} run(s) an earlier worker left running.",
+                   err=True)
     click.echo(f"Tracore worker: {workers} thread(s) on the run queue.", err=True)
     queue.consumer(workers).run()

@@ -201,3 +201,23 @@ def test_the_canary_key_never_reaches_the_queue_the_database_or_the_logs(
     assert_not_stored(CANARY)
     assert CANARY not in caplog.text
     assert stub.keys_seen("openai")[-1] == CANARY  # it did reach the provider, and only it
+
+
+def test_a_run_left_running_by_a_dead_worker_is_queued_again(settings, queue, ada, prod, stub):
+    import datetime as dt
+
+    from tracore.models import utcnow
+
+    keys.save_key(settings, ada, "openai", KEY_A)
+    environments.assign(settings, ada, "acme", "prod", "openai", None)
+    run = start(settings, queue, ada)
+    queue.huey.flush()  # the worker took the task and died mid-run
+    Run.update(status="running", attempts=1,
+               started_at=utcnow() - dt.timedelta(hours=1)).where(Run.id == run.id).execute()
+    fresh = start(settings, queue, ada)
+    Run.update(status="running", started_at=utcnow()).where(Run.id == fresh.id).execute()
+
+    assert runs.requeue_interrupted(queue.submit) == [run.id]  # the recent one may be alive
+    assert queue.drain() == 2  # the requeued run, and the fresh one's own task
+    assert Run.get_by_id(run.id).status == "succeeded"
+    assert [c.key for c in stub.calls if c.path == "chat/completions"].count(KEY_A) == 2

@@ -8,6 +8,7 @@ erased when the run finishes, whatever the outcome.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ log = logging.getLogger("tracore.runs")
 
 MAX_INPUT = 20_000
 FINAL = ("succeeded", "failed")
+# A run still "running" this long after it started lost its worker (no attempt takes this
+# long: provider timeouts and retry waits are seconds). The queue dropped its task with it.
+INTERRUPTED_AFTER = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,26 @@ def recent_runs(user: User, limit: int = 20) -> list[Run]:
     return list(
         Run.select().where(Run.user == user).order_by(Run.id.desc()).limit(limit)
     )
+
+
+def requeue_interrupted(submit: Callable[[int], None], now: dt.datetime | None = None) -> list[int]:
+    """Queue again the runs a stopped or killed worker left "running"; returns their ids.
+
+    A worker calls this when it starts. The key snapshot is still sealed in each row.
+    """
+    cutoff = (now or utcnow()) - INTERRUPTED_AFTER
+    stale = Run.select(Run.id).where(Run.status == "running", Run.started_at < cutoff)
+    requeued = []
+    for (run_id,) in stale.tuples():
+        claimed = (
+            Run.update(status="queued", error="The worker stopped during this run; queued again.")
+            .where(Run.id == run_id, Run.status == "running")
+            .execute()
+        )
+        if claimed:  # another worker starting at the same time may have claimed it first
+            submit(run_id)
+            requeued.append(run_id)
+    return requeued
 
 
 def _finish(run: Run, status: str, *, output: str | None = None, error: str | None = None):
