@@ -137,6 +137,12 @@ def app(make_app):
 
 
 @pytest.fixture
+def settings(app):
+    """The domain settings of the test's app (registry, vault, timeouts)."""
+    return app.extensions["tracore"]
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

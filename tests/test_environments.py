@@ -14,11 +14,6 @@ KEY = "sk-ant-env-test-key-7777"
 
 
 @pytest.fixture
-def settings(app):
-    return app.extensions["tracore"]
-
-
-@pytest.fixture
 def ada(app):
     return User.create(email="ada@example.com", password_hash="x")
 

@@ -19,11 +19,6 @@ OPENAI_MODELS = "https://api.openai.com/v1/models"
 
 
 @pytest.fixture
-def settings(app):
-    return app.extensions["tracore"]
-
-
-@pytest.fixture
 def user(app):
     return User.create(email="ada@example.com", password_hash="x")
 

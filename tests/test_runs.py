@@ -20,11 +20,6 @@ def app(make_app, stub):
 
 
 @pytest.fixture
-def settings(app):
-    return app.extensions["tracore"]
-
-
-@pytest.fixture
 def queue(app):
     return app.extensions["tracore.queue"]
 
