@@ -46,6 +46,9 @@ class ProviderStub:
     delay: float = 0.0  # seconds before answering a key test
     down: bool = False  # answer 503 to everything
     port: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most requests it was answering at the same moment
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def accept(self, *keys: str) -> None:
         self.accepted.update(keys)
@@ -80,7 +83,14 @@ class ProviderStub:
         key = self._key(provider, request)
         body = request.get_json(silent=True) if request.method == "POST" else None
         self.calls.append(Call(provider, request.method, rest, key, body))
-        response = self._answer(provider, rest, key, body)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            response = self._answer(provider, rest, key, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         return response(environ, start_response)
 
     def _answer(self, provider: str, rest: str, key: str | None, body: dict | None) -> Response:

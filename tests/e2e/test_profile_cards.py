@@ -100,6 +100,7 @@ def test_a_stale_key_retests_itself_when_the_profile_opens(page, live_url, stub)
             "data-status", "connected"
         )
     assert len(stub.calls) == calls + 2
+    assert stub.max_in_flight == 2  # the two re-tests were in flight together
 
 
 def test_the_profile_works_at_360px(page, live_url, stub):
