@@ -35,6 +35,7 @@ def test_run_from_an_environment_and_watch_it_finish(page, live_url, stub, worke
     expect(row).to_have_attribute("data-status", "succeeded", timeout=20_000)
     expect(row).to_contain_text("stub anthropic answer")
     expect(prod.get_by_label("Run input")).to_have_value("")
+    expect(page.get_by_text("No runs yet")).to_be_hidden()
 
     row = run(page, page.locator("#env-acme-staging"), "Hello")
     expect(row).to_contain_text("mistral · pixtral-large-latest")
@@ -49,4 +50,5 @@ def test_an_empty_run_input_shows_the_error_beside_the_form(page, live_url, stub
     run(page, prod, "   ")
     alert = prod.get_by_role("alert")
     expect(alert).to_have_attribute("data-error-code", "validation_error")
-    expect(page.locator("#run-list tr")).to_have_count(0)
+    expect(page.locator("#run-list tr[data-status]")).to_have_count(0)
+    expect(page.get_by_text("No runs yet")).to_be_visible()
