@@ -238,3 +238,26 @@ def test_the_listing_costs_the_same_queries_for_1_or_200_environments(
     many = count_queries(caplog, lambda: signed_in.get("/workspaces"))
     assert 0 < one == many
     assert text(signed_in.get("/workspaces")).count('<tr id="env-acme-') == 200
+
+
+def test_delete_an_environment_then_the_workspace_keeping_their_runs(signed_in, app):
+    from tracore import runs
+    from tracore.models import Run
+
+    signed_in.hx("POST", "/workspaces", data={"name": "Acme"})
+    signed_in.hx("POST", "/workspaces/acme/environments", data={"name": "prod"})
+    signed_in.hx("POST", "/workspaces/acme/environments", data={"name": "staging"})
+    started = signed_in.hx("POST", "/workspaces/acme/environments/prod/runs",
+                           data={"input": "hello"})
+    assert started.status_code == 202 and 'data-status="queued"' in text(started)
+
+    section = signed_in.hx("DELETE", "/workspaces/acme/environments/prod")
+    assert section.status_code == 200
+    assert 'id="env-acme-prod"' not in text(section) and 'id="env-acme-staging"' in text(section)
+    run = Run.get()
+    assert run.environment is None and run.workspace_slug == "acme"  # history stays
+
+    listing = signed_in.hx("DELETE", "/workspaces/acme")
+    assert listing.status_code == 200 and 'id="ws-acme"' not in text(listing)
+    assert Workspace.select().count() == 0 and Environment.select().count() == 0
+    assert runs.get_run(User.get(), run.id).environment_slug == "prod"
