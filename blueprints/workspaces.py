@@ -24,16 +24,18 @@ def _listing(error: DomainError | None = None, status: int = 200):
     ), status
 
 
-def _workspace(slug: str, error: DomainError | None = None, status: int = 200):
+def _workspace(slug: str, error: DomainError | None = None, status: int = 200,
+               renaming: bool = False):
     user = signed_in_user()
     return render_template(
         "_workspace.html", ws=environments.workspace_view(settings(), user, slug),
         stored_keys=keys.key_cards(settings(), user, stored_only=True), error=error,
+        renaming=renaming,
     ), status
 
 
 def _row(ws: str, env: str, *, draft_provider: str | None = None,
-         error: DomainError | None = None, status: int = 200):
+         error: DomainError | None = None, status: int = 200, renaming: bool = False):
     """One environment row; ``draft_provider`` shows the assign form with another provider
     chosen (and its models) before it is saved."""
     user = signed_in_user()
@@ -43,7 +45,7 @@ def _row(ws: str, env: str, *, draft_provider: str | None = None,
     return render_template(
         "_env_row.html", view=view, stored_keys=keys.key_cards(settings(), user,
                                                                stored_only=True),
-        draft_provider=draft_provider, error=error,
+        draft_provider=draft_provider, error=error, renaming=renaming,
     ), status
 
 
@@ -66,6 +68,22 @@ def delete_workspace(ws: str):
     return _listing()
 
 
+@bp.get("/<ws>")
+def workspace_section(ws: str):
+    return _workspace(ws)
+
+
+@bp.get("/<ws>/rename")
+def rename_workspace_form(ws: str):
+    return _workspace(ws, renaming=True)
+
+
+@bp.put("/<ws>/name")
+def rename_workspace(ws: str):
+    workspace = environments.rename_workspace(signed_in_user(), ws, request.form.get("name"))
+    return _workspace(workspace.slug)
+
+
 @bp.post("/<ws>/environments")
 def create_environment(ws: str):
     environments.create_environment(signed_in_user(), ws, request.form.get("name"))
@@ -84,6 +102,19 @@ def assign(ws: str, env: str):
         request.form.get("provider") or None, request.form.get("model") or None,
     )
     return _row(ws, env)
+
+
+@bp.get("/<ws>/environments/<env>/rename")
+def rename_environment_form(ws: str, env: str):
+    return _row(ws, env, renaming=True)
+
+
+@bp.put("/<ws>/environments/<env>/name")
+def rename_environment(ws: str, env: str):
+    environment = environments.rename_environment(
+        signed_in_user(), ws, env, request.form.get("name")
+    )
+    return _row(ws, environment.slug)
 
 
 @bp.delete("/<ws>/environments/<env>")
@@ -119,6 +150,11 @@ def workspace_error(error: DomainError):
                 "HX-Retarget": f"#run-error-{args['ws']}-{args['env']}",
                 "HX-Reswap": "innerHTML",
             }
+        if request.endpoint == "workspaces.rename_workspace":
+            return _workspace(args["ws"], error=error, status=error.status, renaming=True)
+        if request.endpoint == "workspaces.rename_environment":
+            return _row(args["ws"], args["env"], error=error, status=error.status,
+                        renaming=True)
         if request.endpoint == "workspaces.assign":
             return _row(args["ws"], args["env"], draft_provider=request.form.get("provider"),
                         error=error, status=error.status)

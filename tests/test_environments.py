@@ -261,3 +261,28 @@ def test_delete_an_environment_then_the_workspace_keeping_their_runs(signed_in, 
     assert listing.status_code == 200 and 'id="ws-acme"' not in text(listing)
     assert Workspace.select().count() == 0 and Environment.select().count() == 0
     assert runs.get_run(User.get(), run.id).environment_slug == "prod"
+
+
+def test_rename_a_workspace_and_an_environment_in_place(signed_in):
+    signed_in.hx("POST", "/workspaces", data={"name": "Acme"})
+    signed_in.hx("POST", "/workspaces", data={"name": "Globex"})
+    signed_in.hx("POST", "/workspaces/acme/environments", data={"name": "prod"})
+    signed_in.hx("POST", "/workspaces/acme/environments", data={"name": "staging"})
+
+    form = text(signed_in.hx("GET", "/workspaces/acme/rename"))
+    assert 'value="Acme"' in form and "New name for Acme" in form
+    renamed = signed_in.hx("PUT", "/workspaces/acme/name", data={"name": "Acme EU"})
+    assert renamed.status_code == 200
+    assert text(renamed).startswith('<article id="ws-acme-eu"')
+    clash = signed_in.hx("PUT", "/workspaces/acme-eu/name", data={"name": "globex"})
+    assert clash.status_code == 422 and 'data-error-code="validation_error"' in text(clash)
+
+    assert "New name for prod" in text(
+        signed_in.hx("GET", "/workspaces/acme-eu/environments/prod/rename"))
+    row = signed_in.hx("PUT", "/workspaces/acme-eu/environments/prod/name",
+                       data={"name": "Production"})
+    assert text(row).startswith('<tr id="env-acme-eu-production"')
+    taken = signed_in.hx("PUT", "/workspaces/acme-eu/environments/production/name",
+                         data={"name": "Staging"})
+    assert taken.status_code == 422
+    assert sorted(e.slug for e in Environment.select()) == ["production", "staging"]
