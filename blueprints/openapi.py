@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tracore.environments import MAX_NAME
-from tracore.keys import MAX_KEY_LENGTH, MIN_KEY_LENGTH
+from typing import get_args
+
+from tracore.environments import MAX_NAME, Source
+from tracore.keys import MAX_KEY_LENGTH, MIN_KEY_LENGTH, STATUS_LABELS
 from tracore.models import MAX_ID
 from tracore.providers import Registry
 from tracore.runs import MAX_INPUT
@@ -89,7 +91,7 @@ def build_document(registry: Registry) -> dict:
             "properties": {
                 "provider": {"type": "string", "enum": provider_ids},
                 "defaultModel": {"type": "string"},
-                "status": {"type": "string", "enum": ["connected", "invalid", "not_tested"]},
+                "status": {"type": "string", "enum": list(STATUS_LABELS)},
                 "keyHint": {"type": "string", "description": "… and the last 4 characters."},
                 "residency": {"type": "string"},
                 "models": {"type": "array", "items": {"type": "string"}},
@@ -137,8 +139,7 @@ def build_document(registry: Registry) -> dict:
                     "required": ["provider", "model", "source"],
                     "properties": {
                         "provider": {"type": "string"}, "model": {"type": "string"},
-                        "source": {"type": "string", "enum": ["environment", "profile_default",
-                                                              "system_fallback"]},
+                        "source": {"type": "string", "enum": list(get_args(Source))},
                     },
                 },
             },
