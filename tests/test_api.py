@@ -261,3 +261,18 @@ def test_run_routes_answer_202_and_404(api, app):
     assert bad.status_code == 422
     assert api("POST", "/workspaces/acme/environments/nope/runs", {"input": "x"}).status_code \
         == 404
+
+
+def test_a_key_pasted_into_the_wrong_field_is_not_echoed_back(api, provider_http):
+    accept(provider_http)
+    api("PUT", "/user/provider-keys/openai", {"key": GOOD})
+    api("POST", "/workspaces", {"name": "Acme"})
+    api("POST", "/workspaces/acme/environments", {"name": "prod"})
+    for method, path, body in [
+        ("PUT", "/user/provider-keys/openai", {"defaultModel": CANARY}),
+        ("PUT", "/workspaces/acme/environments/prod", {"provider": "openai", "model": CANARY}),
+        ("PUT", "/workspaces/acme/environments/prod", {"provider": CANARY}),
+    ]:
+        response = api(method, path, body)
+        assert response.status_code == 422
+        assert CANARY not in response.get_data(as_text=True)

@@ -14,7 +14,7 @@ from typing import Literal
 from peewee import JOIN, IntegrityError
 
 from .errors import NotFound, ValidationError
-from .keys import get_key, key_status
+from .keys import get_key, key_status, validate_model
 from .models import Environment, ProviderKey, User, Workspace, db, utcnow
 from .settings import Settings
 
@@ -237,17 +237,15 @@ def assign(
     else:
         provider = settings.registry.get(provider_id)
         if provider is None:
-            raise ValidationError(f"Unknown provider {provider_id!r}.", field="provider")
+            raise ValidationError("Unknown provider.", field="provider")
         key = get_key(user, provider.id)
         if key is None:
             raise ValidationError(
                 f"You have no {provider.name} key stored — connect one on your profile first.",
                 field="provider",
             )
-        if model and not provider.allows(model):
-            raise ValidationError(
-                f"{model!r} is not one of {provider.name}'s allowed models.", field="model"
-            )
+        if model:
+            validate_model(provider, model, field="model")
     environment.provider_key = key
     environment.model = model or None
     with db.atomic():

@@ -100,7 +100,7 @@ def environments_using(keys: list[ProviderKey]) -> dict[int, list[EnvironmentRef
 def provider_or_404(settings: Settings, provider_id: str) -> Provider:
     provider = settings.registry.get(provider_id)
     if provider is None:
-        raise NotFound(f"No provider {provider_id!r}.")
+        raise NotFound("No such provider.")
     return provider
 
 
@@ -192,10 +192,13 @@ def _validate_plaintext(plaintext: str | None) -> str:
     return key
 
 
-def _validate_model(provider: Provider, model: str) -> str:
+def validate_model(provider: Provider, model: str, field: str = "defaultModel") -> str:
+    """Refuse a model outside the provider's allowlist. The message never repeats the input:
+    a key pasted into the wrong field must not come back in the answer."""
     if not provider.allows(model):
         raise ValidationError(
-            f"{model!r} is not one of {provider.name}'s allowed models.", field="defaultModel"
+            f"Choose one of {provider.name}'s allowed models: {', '.join(provider.models)}.",
+            field=field,
         )
     return model
 
@@ -217,7 +220,7 @@ def save_key(
     plaintext = _validate_plaintext(plaintext)
     existing = get_key(user, provider.id)
     model = default_model or (existing.default_model if existing else provider.default_model)
-    _validate_model(provider, model)
+    validate_model(provider, model)
 
     # The provider call happens outside any transaction: no lock is held while we wait.
     outcome = test_key(provider, plaintext, settings.provider_timeout)
@@ -270,7 +273,7 @@ def set_default_model(
     """Change only the default model: no provider call, no encryption."""
     provider = provider_or_404(settings, provider_id)
     key = _stored_or_404(user, provider)
-    _validate_model(provider, model or "")
+    validate_model(provider, model or "")
     with db.atomic():
         key.default_model = model
         key.updated_at = utcnow()
